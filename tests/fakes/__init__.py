@@ -1,0 +1,1 @@
+"""Honest in-memory stand-ins for the external roles, for unit tests only."""
