@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from moltnet.backends.protocols import (
-    PermissionBackend,  # noqa: TID251 - the contract is stated against the protocol itself
+    PermissionBackend,
     RelationTuple,
     SubjectSet,
 )

@@ -1,0 +1,71 @@
+"""DBOS lifecycle: configure with the system schema in the app database, launch, stop.
+
+DBOS is a process-wide singleton; its workflows are registered by decorators when
+their modules are imported (``workflows/registry.py`` imports them all).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dbos import DBOS, DBOSClient, DBOSConfig
+
+from moltnet.workflows.enqueue import Queue
+
+DBOS_SCHEMA = "dbos"
+APP_NAME = "moltnet"
+
+# Workflows that wait (signing: recv up to the TTL) must not be capped, or a burst of
+# pending requests would starve the rest; permission and embedding work is capped
+# to keep the database pool free for requests.
+WORKER_CONCURRENCY: dict[Queue, int | None] = {
+    Queue.keto: 8,
+    Queue.registration: 8,
+    Queue.signing: None,
+    Queue.embedding: 2,
+    Queue.maintenance: 1,
+}
+
+
+def dbos_config(system_url: str, *, app_version: str, executor_id: str | None = None) -> DBOSConfig:
+    config: DBOSConfig = {
+        "name": APP_NAME,
+        "system_database_url": system_url,
+        "application_version": app_version,  # unset would only run on the latest version
+        "dbos_system_schema": DBOS_SCHEMA,
+        "log_level": "WARNING",
+        "notification_listener_polling_interval_sec": 0.1,
+    }
+    if executor_id is not None:
+        config["executor_id"] = executor_id
+    return config
+
+
+def migrate_system_schema(system_url: str) -> None:
+    DBOS.migrate(system_url, schema=DBOS_SCHEMA)
+
+
+async def launch(system_url: str, *, app_version: str, queue_polling_seconds: float) -> DBOSClient:
+    """Launch DBOS on the running event loop and return a client for in-transaction enqueues."""
+    import moltnet.workflows.registry  # noqa: F401 - registers every workflow before launch
+
+    logging.getLogger("dbos").setLevel(logging.WARNING)
+    DBOS(config=dbos_config(system_url, app_version=app_version))
+    DBOS.launch()
+    for queue in Queue:
+        await DBOS.register_queue_async(
+            queue.value,
+            worker_concurrency=WORKER_CONCURRENCY[queue],
+            polling_interval_sec=queue_polling_seconds,
+            on_conflict="always_update",
+        )
+    return DBOSClient(system_database_url=system_url, dbos_system_schema=DBOS_SCHEMA)
+
+
+def client_only(system_url: str) -> DBOSClient:
+    """A client that can enqueue without this process executing workflows."""
+    return DBOSClient(system_database_url=system_url, dbos_system_schema=DBOS_SCHEMA)
+
+
+def shutdown(*, workflow_completion_timeout_seconds: int = 5) -> None:
+    DBOS.destroy(workflow_completion_timeout_sec=workflow_completion_timeout_seconds)
