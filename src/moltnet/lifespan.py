@@ -20,11 +20,13 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from moltnet.backends.embedded.tokens import JwtVerifier, SigningKeySet
 from moltnet.config import Settings
 from moltnet.db import migrations
 from moltnet.db.postgres import EmbeddedPostgres
 from moltnet.db.session import create_engine, create_sessionmaker, sync_url
-from moltnet.server_secrets import resolve_secrets
+from moltnet.server_secrets import load_signing_keys_text, resolve_secrets, store_signing_keys_text
+from moltnet.services.authentication import JwtAuthenticator, TokenAuthenticator
 from moltnet.workflows import context as workflow_context
 from moltnet.workflows import runtime
 from moltnet.workflows.enqueue import Enqueuer
@@ -46,6 +48,8 @@ class AppState(TypedDict):
     sessionmaker: async_sessionmaker[AsyncSession]
     enqueuer: Enqueuer
     secrets: dict[str, SecretStr]
+    signing_keys: SigningKeySet
+    authenticator: TokenAuthenticator
     probes: dict[str, ReadinessProbe]
     started_at: float
 
@@ -72,6 +76,26 @@ def migrate_database(url: str) -> None:
     """Apply the app migrations and the DBOS system schema (idempotent)."""
     migrations.upgrade(url)
     runtime.migrate_system_schema(sync_url(url))
+
+
+def load_signing_keys(settings: Settings) -> SigningKeySet:
+    """The embedded issuer's key set: configured, kept under MOLTNET_HOME, or new."""
+    text = load_signing_keys_text(
+        settings.moltnet_home, settings.oauth2.signing_keys, production=settings.is_production
+    )
+    if text is not None:
+        return SigningKeySet.from_json(text)
+    keys = SigningKeySet.generate()
+    store_signing_keys_text(settings.moltnet_home, keys.to_json())
+    return keys
+
+
+def build_authenticator(settings: Settings, signing_keys: SigningKeySet) -> TokenAuthenticator:
+    async def local_jwks() -> dict[str, object]:
+        return dict(signing_keys.public_jwks())
+
+    verifier = JwtVerifier(local_jwks, issuer=settings.issuer, audience=settings.oauth2.audience)
+    return JwtAuthenticator(verifier)
 
 
 @asynccontextmanager
@@ -101,6 +125,9 @@ async def open_resources(
             },
             production=settings.is_production,
         )
+
+        signing_keys = load_signing_keys(settings)
+        authenticator = build_authenticator(settings, signing_keys)
 
         system_url = sync_url(url)
         if launch_workflows:
@@ -135,6 +162,8 @@ async def open_resources(
             "sessionmaker": sessionmaker,
             "enqueuer": enqueuer,
             "secrets": secrets,
+            "signing_keys": signing_keys,
+            "authenticator": authenticator,
             "probes": probes,
             "started_at": time.time(),
         }

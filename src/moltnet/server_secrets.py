@@ -67,3 +67,30 @@ def _load_or_create(home: Path, names: list[str]) -> dict[str, str]:
         json.dump(stored, handle, indent=2)
     temporary.replace(path)  # atomic: a crash never leaves a half-written file
     return stored
+
+
+SIGNING_KEYS_FILE = "oauth2-signing-keys.json"
+
+
+def load_signing_keys_text(
+    home: Path, provided: SecretStr | None, *, production: bool
+) -> str | None:
+    """The JSON key set of the embedded OAuth2 issuer: from OAUTH2_SIGNING_KEYS, or the
+    file kept under MOLTNET_HOME in development (None: the caller generates and stores one).
+    """
+    if provided is not None:
+        return provided.get_secret_value()
+    if production:
+        raise MissingSecrets(["OAUTH2_SIGNING_KEYS"])
+    path = home / SIGNING_KEYS_FILE
+    return path.read_text(encoding="utf-8") if path.exists() else None
+
+
+def store_signing_keys_text(home: Path, text: str) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / SIGNING_KEYS_FILE
+    temporary = path.with_suffix(".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    temporary.replace(path)

@@ -1,0 +1,54 @@
+# MoltNet — every target installs the locked dependencies first (uv sync --locked).
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON_PREFERENCE := only-system
+export UV_LINK_MODE := copy
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: uv
+uv: ## Install uv itself (from the package index) when it is missing
+	@command -v uv >/dev/null 2>&1 || test -x "$(HOME)/.local/bin/uv" || python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
+
+.PHONY: install
+install: uv ## Install the locked dependencies into .venv
+	@$(UV) sync --locked --quiet
+
+.PHONY: run
+run: install ## Start embedded Postgres, migrate, launch DBOS and serve on http://$(HOST):$(PORT)
+	$(UV) run --locked moltnet serve --host $(HOST) --port $(PORT)
+
+.PHONY: migrate
+migrate: install ## Apply the database migrations
+	$(UV) run --locked moltnet migrate
+
+.PHONY: format
+format: install ## Format the code
+	$(UV) run --locked ruff format src tests migrations bench
+	$(UV) run --locked ruff check --fix src tests migrations bench
+
+.PHONY: lint
+lint: install ## ruff format --check, ruff check, mypy --strict
+	$(UV) run --locked ruff format --check src tests migrations bench
+	$(UV) run --locked ruff check src tests migrations bench
+	$(UV) run --locked mypy src
+
+.PHONY: test
+test: lint ## Lint, then the whole test suite (exit 5, no tests collected, fails)
+	$(UV) run --locked pytest $(PYTEST_ARGS)
+
+.PHONY: e2e
+e2e: install ## Only the end-to-end tests (real server over HTTP)
+	$(UV) run --locked pytest tests/e2e $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: install ## Run the benchmarks; figures go to bench/results/*.json
+	@for script in bench/*.py; do echo "== $$script"; $(UV) run --locked python $$script || exit 1; done
