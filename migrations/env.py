@@ -6,24 +6,11 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import moltnet.db.models  # noqa: F401 - registers every table on the metadata
-from moltnet.db.base import EMBEDDED_SCHEMA, Base
+from moltnet.db.base import Base
+from moltnet.db.migrations import include_object
 
 config = context.config
 target_metadata = Base.metadata
-
-# DBOS keeps its system tables in the schema "dbos" of the same database; they are
-# not ours to diff.
-OWNED_SCHEMAS = {None, "public", EMBEDDED_SCHEMA}
-
-
-def include_object(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
-    if type_ == "table" and name == "alembic_version":
-        return False
-    if type_ == "table":
-        return getattr(obj, "schema", None) in OWNED_SCHEMAS
-    return True
 
 
 def run_migrations_online() -> None:
