@@ -1,0 +1,1 @@
+"""Repositories: all SQL of the service, one module per domain."""
