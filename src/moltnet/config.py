@@ -57,6 +57,12 @@ class OrySettings(BaseModel):
 
 class IdentitySettings(BaseModel):
     backend: BackendKind = BackendKind.embedded  # IDENTITY_BACKEND
+    # IDENTITY_TEST_STEP_DELAY_SECONDS: pause inside the registration's persist step, so
+    # crash tests can SIGKILL a server mid-registration; ignored in production.
+    test_step_delay_seconds: float = Field(default=0.0, ge=0, le=60)
+    # IDENTITY_REGISTRATION_TIMEOUT_SECONDS: how long POST /auth/register waits for its
+    # workflow before answering 503 (the workflow itself goes on).
+    registration_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
 
 class PermissionsSettings(BaseModel):
@@ -103,6 +109,26 @@ class DbosSettings(BaseModel):
     application_version: str = APP_VERSION  # DBOS_APPLICATION_VERSION
 
 
+class OtelSettings(BaseModel):
+    """The standard OpenTelemetry variables we act on; the SDK reads the rest itself
+    (``OTEL_EXPORTER_OTLP_HEADERS``, ``OTEL_RESOURCE_ATTRIBUTES``, ...)."""
+
+    exporter_otlp_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: unset = no-op
+    exporter_otlp_traces_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    exporter_otlp_metrics_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
+    service_name: str = "moltnet"  # OTEL_SERVICE_NAME
+    sdk_disabled: bool = False  # OTEL_SDK_DISABLED
+
+    @property
+    def enabled(self) -> bool:
+        endpoints = (
+            self.exporter_otlp_endpoint,
+            self.exporter_otlp_traces_endpoint,
+            self.exporter_otlp_metrics_endpoint,
+        )
+        return not self.sdk_disabled and any(endpoints)
+
+
 class LogSettings(BaseModel):
     level: str = "INFO"  # LOG_LEVEL
     format: str = "json"  # LOG_FORMAT: json | console
@@ -135,6 +161,7 @@ class Settings(BaseSettings):
     rate: RateLimitSettings = Field(default_factory=RateLimitSettings, alias="rate_limit")
     dbos: DbosSettings = DbosSettings()
     log: LogSettings = LogSettings()
+    otel: OtelSettings = OtelSettings()
 
     @field_validator("cors_origins", "trusted_hosts", mode="before")
     @classmethod
@@ -167,3 +194,17 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def environment_variables() -> dict[str, object]:
+    """Every environment variable the settings read, with its default (for docs and tests)."""
+    names: dict[str, object] = {}
+    for name, field in Settings.model_fields.items():
+        prefix = (field.alias or name).upper()
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for sub_name, sub_field in annotation.model_fields.items():
+                names[f"{prefix}_{sub_name.upper()}"] = sub_field.default
+        else:
+            names[prefix] = field.default
+    return names

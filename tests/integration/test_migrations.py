@@ -20,7 +20,11 @@ def test_models_and_migrations_describe_the_same_schema(database_url: str) -> No
     with engine.connect() as connection:
         context = MigrationContext.configure(
             connection,
-            opts={"include_schemas": True, "include_object": migrations.include_object, "compare_type": True},
+            opts={
+                "include_schemas": True,
+                "include_object": migrations.include_object,
+                "compare_type": True,
+            },
         )
         differences = compare_metadata(context, Base.metadata)
     engine.dispose()
@@ -42,14 +46,18 @@ def test_every_revision_downgrades_and_upgrades_cleanly(empty_database: str) -> 
     engine = create_engine(sync_url(empty_database))
     expected = {table.name for table in Base.metadata.tables.values()}
     with engine.connect() as connection:
-        tables = set(inspect(connection).get_table_names()) | set(inspect(connection).get_table_names(schema="embedded"))
+        tables = set(inspect(connection).get_table_names()) | set(
+            inspect(connection).get_table_names(schema="embedded")
+        )
     assert expected <= tables
 
     migrations.downgrade(empty_database, "base")
     with engine.connect() as connection:
         left = set(inspect(connection).get_table_names()) - {"alembic_version"}
         assert left == set()
-        types = connection.execute(text("SELECT count(*) FROM pg_type WHERE typname = 'visibility'")).scalar_one()
+        types = connection.execute(
+            text("SELECT count(*) FROM pg_type WHERE typname = 'visibility'")
+        ).scalar_one()
         assert types == 0
 
     migrations.upgrade(empty_database)

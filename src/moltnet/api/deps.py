@@ -10,9 +10,14 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from moltnet.api.middleware import deferred_body_problem
+from moltnet.backends.embedded.identity import EmbeddedIdentityBackend
+from moltnet.backends.embedded.oauth2 import EmbeddedOAuth2Backend
+from moltnet.backends.protocols import IdentityBackend, OAuth2Backend
 from moltnet.config import Settings
+from moltnet.embedding.protocol import Embedder
 from moltnet.errors import ValidationFailed
 from moltnet.lifespan import AppState, app_state
+from moltnet.services.authz import Authz
 from moltnet.workflows.enqueue import Enqueuer
 
 
@@ -52,6 +57,43 @@ async def get_enqueuer(state: StateDep) -> Enqueuer:
 
 
 EnqueuerDep = Annotated[Enqueuer, Depends(get_enqueuer)]
+
+
+async def get_authz(session: SessionDep, state: StateDep) -> Authz:
+    """The request's authorization, on the request's session (services/authz.py)."""
+    return Authz(session, state["permissions"])
+
+
+AuthzDep = Annotated[Authz, Depends(get_authz, scope="function")]
+
+
+async def get_embedder(state: StateDep) -> Embedder:
+    return state["embedder"]  # overridden only by the embedder-down tests
+
+
+EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
+
+
+async def get_oauth2(state: StateDep, sessionmaker: SessionmakerDep) -> OAuth2Backend:
+    backend = state["oauth2"]
+    if isinstance(backend, EmbeddedOAuth2Backend):
+        # Its clients live in the app database: read them through the request's
+        # sessionmaker, the one tests bind to their rolled-back transaction.
+        return backend.using(sessionmaker)
+    return backend
+
+
+OAuth2Dep = Annotated[OAuth2Backend, Depends(get_oauth2)]
+
+
+async def get_identity(state: StateDep, sessionmaker: SessionmakerDep) -> IdentityBackend:
+    backend = state["identity"]
+    if isinstance(backend, EmbeddedIdentityBackend):
+        return backend.using(sessionmaker)  # as for OAuth2: the request's sessionmaker
+    return backend
+
+
+IdentityDep = Annotated[IdentityBackend, Depends(get_identity)]
 
 
 async def require_no_body(request: Request) -> None:

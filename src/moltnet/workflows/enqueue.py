@@ -8,10 +8,11 @@ imports only dbos and sqlalchemy so services can use it without an import cycle.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from dataclasses import dataclass
 
-from dbos import DBOSClient, EnqueueOptions
+from dbos import DBOSClient, EnqueueOptions, WorkflowHandleAsync
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -75,6 +76,45 @@ class Enqueuer:
             lambda sync_connection: self.client.enqueue_in_transaction(
                 sync_connection, options, *args
             )
+        )
+
+    async def send(
+        self,
+        session: AsyncSession,
+        workflow_id: str,
+        message: object,
+        *,
+        topic: str,
+        idempotency_key: str,
+    ) -> None:
+        """Send ``message`` to a waiting workflow inside the session's open transaction.
+
+        The workflow sees it only if the transaction commits, so the rows that justify
+        the message and the message itself commit together.
+        """
+        connection = await session.connection()
+        await connection.run_sync(
+            lambda sync_connection: self.client.send_in_transaction(
+                sync_connection, workflow_id, message, topic, idempotency_key
+            )
+        )
+
+    async def exists(self, workflow_id: str) -> bool:
+        """Whether a workflow with this id was ever enqueued (and committed)."""
+        found = await self.client.list_workflows_async(workflow_ids=[workflow_id], limit=1)
+        return bool(found)
+
+    async def wait_result(
+        self, workflow_id: str, *, timeout_seconds: float, polling_interval_seconds: float = 0.05
+    ) -> object:
+        """The result of a committed workflow, polled at a short interval.
+
+        Raises ``TimeoutError`` after ``timeout_seconds``; the workflow itself goes on.
+        """
+        handle: WorkflowHandleAsync[object] = await self.client.retrieve_workflow_async(workflow_id)
+        return await asyncio.wait_for(
+            handle.get_result(polling_interval_sec=polling_interval_seconds),
+            timeout=timeout_seconds,
         )
 
 

@@ -27,7 +27,13 @@ WORKER_CONCURRENCY: dict[Queue, int | None] = {
 }
 
 
-def dbos_config(system_url: str, *, app_version: str, executor_id: str | None = None) -> DBOSConfig:
+def dbos_config(
+    system_url: str,
+    *,
+    app_version: str,
+    executor_id: str | None = None,
+    enable_otlp: bool = False,
+) -> DBOSConfig:
     config: DBOSConfig = {
         "name": APP_NAME,
         "system_database_url": system_url,
@@ -38,6 +44,9 @@ def dbos_config(system_url: str, *, app_version: str, executor_id: str | None = 
     }
     if executor_id is not None:
         config["executor_id"] = executor_id
+    if enable_otlp:
+        # spans for workflows and steps, on the global tracer provider telemetry installed
+        config["enable_otlp"] = True
     return config
 
 
@@ -45,12 +54,14 @@ def migrate_system_schema(system_url: str) -> None:
     DBOS.migrate(system_url, schema=DBOS_SCHEMA)
 
 
-async def launch(system_url: str, *, app_version: str, queue_polling_seconds: float) -> DBOSClient:
-    """Launch DBOS on the running event loop and return a client for in-transaction enqueues."""
+async def launch(
+    system_url: str, *, app_version: str, queue_polling_seconds: float, enable_otlp: bool = False
+) -> None:
+    """Launch DBOS on the running event loop (this process then executes workflows)."""
     import moltnet.workflows.registry  # noqa: F401 - registers every workflow before launch
 
     logging.getLogger("dbos").setLevel(logging.WARNING)
-    DBOS(config=dbos_config(system_url, app_version=app_version))
+    DBOS(config=dbos_config(system_url, app_version=app_version, enable_otlp=enable_otlp))
     DBOS.launch()
     for queue in Queue:
         await DBOS.register_queue_async(
@@ -59,11 +70,10 @@ async def launch(system_url: str, *, app_version: str, queue_polling_seconds: fl
             polling_interval_sec=queue_polling_seconds,
             on_conflict="always_update",
         )
-    return DBOSClient(system_database_url=system_url, dbos_system_schema=DBOS_SCHEMA)
 
 
 def client_only(system_url: str) -> DBOSClient:
-    """A client that can enqueue without this process executing workflows."""
+    """The client services enqueue through, inside their own transactions."""
     return DBOSClient(system_database_url=system_url, dbos_system_schema=DBOS_SCHEMA)
 
 
