@@ -32,13 +32,13 @@ migrate: install ## Apply the database migrations
 
 .PHONY: format
 format: install ## Format the code
-	$(UV) run --locked ruff format src tests migrations bench
-	$(UV) run --locked ruff check --fix src tests migrations bench
+	$(UV) run --locked ruff format src tests migrations bench reliability
+	$(UV) run --locked ruff check --fix src tests migrations bench reliability
 
 .PHONY: lint
 lint: install ## ruff format --check, ruff check, mypy --strict
-	$(UV) run --locked ruff format --check src tests migrations bench
-	$(UV) run --locked ruff check src tests migrations bench
+	$(UV) run --locked ruff format --check src tests migrations bench reliability
+	$(UV) run --locked ruff check src tests migrations bench reliability
 	$(UV) run --locked mypy src
 
 .PHONY: test
@@ -52,3 +52,12 @@ e2e: install ## Only the end-to-end tests (real server over HTTP)
 .PHONY: bench
 bench: install ## Run the benchmarks; figures go to bench/results/*.json
 	@for script in bench/*.py; do echo "== $$script"; $(UV) run --locked python $$script || exit 1; done
+
+.PHONY: reliability
+reliability: install ## Full fuzz, load, crash (200 kills), sweep + exposure; writes docs/RELIABILITY.md
+	$(UV) run --locked pytest tests/reliability/test_authorization_sweep.py tests/reliability/test_response_exposure.py -q
+	PYTHONPATH=. $(UV) run --locked python -m reliability.fuzz
+	PYTHONPATH=. $(UV) run --locked python -m reliability.load
+	PYTHONPATH=. $(UV) run --locked python -m reliability.crash --kills 200
+	MOLTNET_CRASH_KILLS=50 $(UV) run --locked pytest tests/e2e/test_permission_crash.py -q -n 0
+	PYTHONPATH=. $(UV) run --locked python -m reliability.report

@@ -21,6 +21,7 @@ from moltnet.api.middleware import (
     RequestIdMiddleware,
     ResponseHeadersMiddleware,
 )
+from moltnet.api.openapi import install_openapi
 from moltnet.api.rate_limits import RateLimitMiddleware, RateLimitPolicy
 from moltnet.api.routers import ROUTERS
 from moltnet.config import APP_VERSION, Settings
@@ -87,6 +88,7 @@ def create_app(
 
 def mount_api(app: FastAPI, settings: Settings) -> None:
     install_exception_handlers(app)
+    install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
     # Added last = outermost. From the outside in: request id, security headers, trusted
@@ -104,7 +106,7 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
         install_cors(app, settings.cors_origins)
     if settings.trusted_hosts:
         app.add_middleware(TrustedHostsMiddleware, allowed_hosts=settings.trusted_hosts)
-    app.add_middleware(ResponseHeadersMiddleware, hsts=settings.is_production or True)
+    app.add_middleware(ResponseHeadersMiddleware, hsts=True)
     app.add_middleware(RequestIdMiddleware)
 
 

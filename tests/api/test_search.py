@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -138,10 +139,16 @@ async def test_search_scores_match_the_ranking_reference(
         )
         for entry_id, rrf in fused.items()
     }
-    top = sorted(expected.items(), key=lambda pair: -pair[1])[:3]
-    assert ids(result) == [entry_id for entry_id, _ in top]
+    returned = ids(result)
+    assert len(returned) == 3
     for item in result["results"]:
         assert item["score"] == pytest.approx(expected[item["id"]], abs=1e-3)
+    # The page holds the best-scoring entries, best first. Near-ties (float noise between
+    # numpy and pgvector distances) may order either way, so compare with a tolerance.
+    scores = [expected[entry_id] for entry_id in returned]
+    assert all(earlier >= later - 1e-6 for earlier, later in itertools.pairwise(scores))
+    left_out = [score for entry_id, score in expected.items() if entry_id not in returned]
+    assert all(score <= min(scores) + 1e-6 for score in left_out)
 
 
 async def test_fulltext_fallback_when_the_embedder_is_down(

@@ -1,0 +1,1 @@
+"""Reliability runs (make reliability): contract fuzzing, load, crash-at-any-point, report."""
