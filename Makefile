@@ -36,10 +36,11 @@ format: install ## Format the code
 	$(UV) run --locked ruff check --fix src tests migrations bench reliability
 
 .PHONY: lint
-lint: install ## ruff format --check, ruff check, mypy --strict
+lint: install ## ruff format --check, ruff check, mypy --strict, import-linter layers
 	$(UV) run --locked ruff format --check src tests migrations bench reliability
 	$(UV) run --locked ruff check src tests migrations bench reliability
 	$(UV) run --locked mypy src
+	$(UV) run --locked lint-imports
 
 .PHONY: test
 test: lint ## Lint, then the whole test suite (exit 5, no tests collected, fails)
