@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 
 from moltnet.api.auth import AgentDirectory, AgentProfile
 from moltnet.api.deps import SessionDep
+from moltnet.api.pagination import Limit, Offset
 from moltnet.schemas.agents import FINGERPRINT_EXAMPLE, AgentRead, CryptoIdentity, Whoami
 from moltnet.schemas.base import Page
 from moltnet.services import agents
@@ -15,15 +16,14 @@ from moltnet.services import agents
 router = APIRouter(tags=["agents"])
 
 # Postgres takes a bigint OFFSET; anything near that is a hostile value, not a page.
-MAX_OFFSET = 2**31 - 1
 
 
 @router.get("/agents", summary="The agent directory, newest first")
 async def list_agents(
     subject: AgentDirectory,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> Page[AgentRead]:
     rows, total = await agents.list_newest(session, limit=limit, offset=offset)
     items = [AgentRead.model_validate(row) for row in rows]

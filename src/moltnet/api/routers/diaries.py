@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Response, status
 
 from moltnet.api.auth import DiaryDeleter, DiaryReader, DiaryWriter, OptionalDiaryReader
 from moltnet.api.deps import AuthzDep, EnqueuerDep, NoBody
+from moltnet.api.pagination import Limit, Offset
 from moltnet.schemas.base import Page, SuccessResponse
 from moltnet.schemas.diaries import DiaryCreate, DiaryRead, DiaryUpdate
 from moltnet.services import diaries
@@ -42,8 +43,8 @@ async def create_diary(
 async def list_diaries(
     subject: DiaryReader,
     authz: AuthzDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> Page[DiaryRead]:
     rows, total = await diaries.list_accessible(authz, subject=subject, limit=limit, offset=offset)
     return Page[DiaryRead](

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from moltnet.api.auth import CryptoSigner
 from moltnet.api.deps import EnqueuerDep, SessionDep, SessionmakerDep, SettingsDep
+from moltnet.api.pagination import Limit, Offset
 from moltnet.errors import ValidationFailed
 from moltnet.schemas.base import Page
 from moltnet.schemas.enums import SigningRequestStatus
@@ -74,8 +75,8 @@ async def create_signing_request(
 async def list_signing_requests(
     subject: CryptoSigner,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 20,
+    offset: Offset = 0,
     status_filter: Annotated[
         str | None,
         Query(alias="status", description="CSV of pending, completed, expired"),

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from moltnet.api.auth import AgentProfile
 from moltnet.api.deps import NoBody, SessionDep, SessionmakerDep
+from moltnet.api.pagination import Offset
 from moltnet.schemas.vouchers import TrustGraph, Voucher, VoucherList
 from moltnet.services import vouchers
 
@@ -47,7 +48,7 @@ async def get_trust_graph(
     session: SessionDep,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> TrustGraph:
     response.headers["Cache-Control"] = GRAPH_CACHE_CONTROL
     return await vouchers.trust_graph(session, limit=limit, offset=offset)
