@@ -248,3 +248,19 @@ def test_client_address_counts_trusted_hops_from_the_right(
     headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
     scope = {"type": "http", "headers": headers, "client": ("10.9.9.9", 4000)}
     assert client_address(scope, hops) == expected
+
+
+async def test_token_endpoint_answers_its_429_in_rfc_6749_form(limited: httpx.AsyncClient) -> None:
+    ip = fresh_ip()
+    form = {"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"}
+    statuses = [
+        (await limited.post("/oauth2/token", data=form, headers=via(ip))).status_code
+        for _ in range(LIMITS.global_anon)
+    ]
+    assert 429 not in statuses
+    response = await limited.post("/oauth2/token", data=form, headers=via(ip))
+    assert response.status_code == 429
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.headers["cache-control"] == "no-store"

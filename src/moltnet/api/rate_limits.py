@@ -23,12 +23,15 @@ from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moltnet.api.problems import problem_response
 from moltnet.errors import DomainError
 from moltnet.schemas.auth import AuthSubject
 from moltnet.services.authentication import TokenAuthenticator
+
+TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a URL path, not a secret
 
 logger = structlog.get_logger(__name__)
 
@@ -172,14 +175,26 @@ class RateLimitMiddleware:
         if not allowed:
             retry_after = max(reset, 1)
             logger.info("rate limited", bucket=bucket, key=key)
-            response = problem_response(
-                "rate-limit-exceeded",
-                detail=f"too many requests for the {bucket.replace('_', ' ')} limit; "
-                f"retry in {retry_after} s",
-                instance=scope["path"],
-                extensions={"retryAfter": retry_after},
-                headers={**headers, "Retry-After": str(retry_after)},
+            detail = (
+                f"too many requests for the {bucket.replace('_', ' ')} limit; "
+                f"retry in {retry_after} s"
             )
+            limited_headers = {**headers, "Retry-After": str(retry_after)}
+            response: Response
+            if scope["path"] == TOKEN_PATH:  # the token endpoint speaks RFC 6749 only
+                response = JSONResponse(
+                    {"error": "temporarily_unavailable", "error_description": detail},
+                    status_code=429,
+                    headers={**limited_headers, "Cache-Control": "no-store"},
+                )
+            else:
+                response = problem_response(
+                    "rate-limit-exceeded",
+                    detail=detail,
+                    instance=scope["path"],
+                    extensions={"retryAfter": retry_after},
+                    headers=limited_headers,
+                )
             await response(scope, receive, send)
             return
 
