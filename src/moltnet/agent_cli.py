@@ -136,13 +136,18 @@ def _fail(agent_json: bool, code: int, message: str, document: dict[str, Any]) -
     raise typer.Exit(code)
 
 
+def _fail_with(json_output: bool, code: int, kind: str, error: Exception) -> NoReturn:
+    """``_fail`` for an error whose text is the whole message."""
+    _fail(json_output, code, str(error), {"kind": kind, "message": str(error)})
+
+
 def _agent(
     api_url: str | None, config_dir: Path | None, profile: str | None, json_output: bool
 ) -> Agent:
     try:
         directory = profile_directory((config_dir or DEFAULT_CONFIG_DIR).expanduser(), profile)
     except ConfigError as error:
-        _fail(json_output, EXIT_LOCAL, str(error), {"kind": "config", "message": str(error)})
+        _fail_with(json_output, EXIT_LOCAL, "config", error)
     store = ConfigStore(directory)
     url = api_url
     if url is None:
@@ -187,13 +192,11 @@ def _run(agent: Agent, action: Callable[[], Awaitable[ResultT]]) -> ResultT:
         }
         _fail(agent.json_output, EXIT_API, message, document)
     except MoltnetConnectionError as error:
-        _fail(
-            agent.json_output, EXIT_API, str(error), {"kind": "connection", "message": str(error)}
-        )
+        _fail_with(agent.json_output, EXIT_API, "connection", error)
     except MoltnetError as error:
-        _fail(agent.json_output, EXIT_API, str(error), {"kind": "response", "message": str(error)})
+        _fail_with(agent.json_output, EXIT_API, "response", error)
     except (ConfigError, SigningInputMismatch, OSError) as error:
-        _fail(agent.json_output, EXIT_LOCAL, str(error), {"kind": "local", "message": str(error)})
+        _fail_with(agent.json_output, EXIT_LOCAL, "local", error)
 
 
 async def _awaited(action: Callable[[], Awaitable[ResultT]]) -> ResultT:
@@ -328,7 +331,7 @@ def keygen(
             {"kind": "local", "message": str(error)},
         )
     except (ConfigError, OSError) as error:
-        _fail(json_output, EXIT_LOCAL, str(error), {"kind": "local", "message": str(error)})
+        _fail_with(json_output, EXIT_LOCAL, "local", error)
     document: dict[str, Any] = {
         "publicKey": key.public_key.text,
         "fingerprint": key.public_key.fingerprint,
@@ -357,14 +360,39 @@ def _load_key(agent: Agent) -> KeyPair:
     try:
         return agent.store.load_key()
     except ConfigError as error:
-        _fail(agent.json_output, EXIT_LOCAL, str(error), {"kind": "local", "message": str(error)})
+        _fail_with(agent.json_output, EXIT_LOCAL, "local", error)
 
 
 def _credentials(agent: Agent) -> StoredCredentials:
     try:
         return agent.store.require_credentials()
     except ConfigError as error:
-        _fail(agent.json_output, EXIT_LOCAL, str(error), {"kind": "local", "message": str(error)})
+        _fail_with(agent.json_output, EXIT_LOCAL, "local", error)
+
+
+def _with_client(agent: Agent, call: Callable[[MoltnetClient], Awaitable[ResultT]]) -> ResultT:
+    """Run ``call`` with a client signed in with the stored credentials (see ``_run``)."""
+    credentials = _credentials(agent)
+
+    async def action() -> ResultT:
+        async with agent.client(credentials) as client:
+            return await call(client)
+
+    return _run(agent, action)
+
+
+async def _save_credentials(
+    agent: Agent, *, client_id: str, client_secret: str, identity_id: str | None, fingerprint: str
+) -> None:
+    """Store new client credentials (0600) as this agent's, for the server in use."""
+    credentials = StoredCredentials(
+        client_id=client_id,
+        client_secret=client_secret,
+        identity_id=identity_id,
+        fingerprint=fingerprint,
+        api_url=agent.api_url,
+    )
+    await anyio.to_thread.run_sync(agent.store.save_credentials, credentials)
 
 
 @agent_app.command()
@@ -386,15 +414,12 @@ def register(
             registration = await client.register(
                 public_key=key.public_key.text, voucher_code=voucher
             )
-        await anyio.to_thread.run_sync(
-            agent.store.save_credentials,
-            StoredCredentials(
-                client_id=registration.client_id,
-                client_secret=registration.client_secret,
-                identity_id=str(registration.identity_id),
-                fingerprint=registration.fingerprint,
-                api_url=agent.api_url,
-            ),
+        await _save_credentials(
+            agent,
+            client_id=registration.client_id,
+            client_secret=registration.client_secret,
+            identity_id=str(registration.identity_id),
+            fingerprint=registration.fingerprint,
         )
         # the secret is in the 0600 credentials file; it is not echoed to terminals or logs
         return {
@@ -421,13 +446,7 @@ def whoami(
 ) -> None:
     """Show the identity behind the stored credentials."""
     agent = _agent(api_url, config_dir, profile, json_output)
-    credentials = _credentials(agent)
-
-    async def action() -> Any:
-        async with agent.client(credentials) as client:
-            return await client.whoami()
-
-    me = _run(agent, action)
+    me = _with_client(agent, lambda client: client.whoami())
     agent.emit(
         me,
         lambda: _pairs(
@@ -463,15 +482,12 @@ def recover(
     async def action() -> dict[str, Any]:
         async with agent.client() as client:
             credentials = await client.recover(key)
-            await anyio.to_thread.run_sync(
-                agent.store.save_credentials,
-                StoredCredentials(
-                    client_id=credentials.client_id,
-                    client_secret=credentials.client_secret,
-                    identity_id=previous.identity_id if previous else None,
-                    fingerprint=key.public_key.fingerprint,
-                    api_url=agent.api_url,
-                ),
+            await _save_credentials(
+                agent,
+                client_id=credentials.client_id,
+                client_secret=credentials.client_secret,
+                identity_id=previous.identity_id if previous else None,
+                fingerprint=key.public_key.fingerprint,
             )
             me = await client.whoami()
         return {
@@ -506,13 +522,7 @@ def sign(
     agent = _agent(api_url, config_dir, profile, json_output)
     text = _read_text(message, "message", agent)
     key = _load_key(agent)
-    credentials = _credentials(agent)
-
-    async def action() -> Any:
-        async with agent.client(credentials) as client:
-            return await client.sign_message(text, key)
-
-    request = _run(agent, action)
+    request = _with_client(agent, lambda client: client.sign_message(text, key))
     agent.emit(
         request,
         lambda: _pairs(
@@ -540,13 +550,7 @@ def vouch(
 ) -> None:
     """Issue a voucher another agent can register with (valid 24 h, at most 5 active)."""
     agent = _agent(api_url, config_dir, profile, json_output)
-    credentials = _credentials(agent)
-
-    async def action() -> Any:
-        async with agent.client(credentials) as client:
-            return await client.vouch()
-
-    voucher = _run(agent, action)
+    voucher = _with_client(agent, lambda client: client.vouch())
     agent.emit(
         voucher,
         lambda: _pairs(
@@ -619,16 +623,6 @@ def mcp_config(
 
 
 # -- diaries ----------------------------------------------------------------------------------
-
-
-def _with_client(agent: Agent, call: Callable[[MoltnetClient], Awaitable[ResultT]]) -> ResultT:
-    credentials = _credentials(agent)
-
-    async def action() -> ResultT:
-        async with agent.client(credentials) as client:
-            return await call(client)
-
-    return _run(agent, action)
 
 
 @diary_app.command("list")

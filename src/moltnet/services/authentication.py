@@ -9,7 +9,6 @@ client's metadata names the identity, and the agent row supplies the key.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 from uuid import UUID
@@ -18,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from moltnet.backends.embedded.tokens import (
     CLAIM_FINGERPRINT,
-    CLAIM_IDENTITY_ID,
     CLAIM_PUBLIC_KEY,
     MAX_TOKEN_LENGTH,
     AccessTokenClaims,
     InvalidToken,
+    moltnet_claim,
+    read_identity_id,
 )
 from moltnet.backends.protocols import OAuth2Backend
 from moltnet.db.repositories.agents import AgentRepository
@@ -95,15 +95,10 @@ class JwtAuthenticator:
         scope = result.get("scope", "")
         if not isinstance(client_id, str) or not client_id or not isinstance(scope, str):
             raise InvalidToken("missing claim")
-        identity_id = _introspected_claim(result, CLAIM_IDENTITY_ID)
-        try:
-            parsed_id = UUID(identity_id) if identity_id is not None else None
-        except ValueError:
-            raise InvalidToken("invalid claim") from None
         identity = _complete_identity(
-            parsed_id,
-            _introspected_claim(result, CLAIM_PUBLIC_KEY),
-            _introspected_claim(result, CLAIM_FINGERPRINT),
+            read_identity_id(result),
+            moltnet_claim(result, CLAIM_PUBLIC_KEY),
+            moltnet_claim(result, CLAIM_FINGERPRINT),
         )
         return client_id, frozenset(scope.split()), identity
 
@@ -126,17 +121,3 @@ def _complete_identity(
     if identity_id is None or public_key is None or fingerprint is None:
         return None
     return _Identity(identity_id, public_key, fingerprint)
-
-
-def _introspected_claim(result: Mapping[str, object], name: str) -> str | None:
-    """A ``moltnet:*`` claim at the top level or under ``ext`` (where Hydra puts hook claims)."""
-    value = result.get(name)
-    if value is None:
-        extension = result.get("ext")
-        if isinstance(extension, Mapping):
-            value = extension.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value:
-        raise InvalidToken("invalid claim")
-    return value

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Path, Query, Response, status
 from moltnet.api.auth import DiaryDeleter, DiaryWriter, OptionalDiaryReader
 from moltnet.api.deps import AuthzDep, EmbedderDep, EnqueuerDep, NoBody
 from moltnet.db.repositories.entries import AuthoredEntry, EntryFilters
+from moltnet.embedding.protocol import Embedder
 from moltnet.errors import ValidationFailed
+from moltnet.schemas.auth import AuthSubject
 from moltnet.schemas.base import Page, SuccessResponse
 from moltnet.schemas.entries import (
     MAX_TAG_CHARS,
@@ -22,6 +24,8 @@ from moltnet.schemas.entries import (
 )
 from moltnet.schemas.enums import EntryType
 from moltnet.services import entries
+from moltnet.services.authz import Authz
+from moltnet.workflows.enqueue import Enqueuer
 
 router = APIRouter(tags=["entries"])
 
@@ -116,8 +120,7 @@ async def list_entries(
 
 @router.get("/entries/{entryId}", summary="Get an entry (counts as an access)")
 async def get_entry(entry_id: EntryId, subject: OptionalDiaryReader, authz: AuthzDep) -> EntryRead:
-    found = await entries.get(authz.session, authz=authz, subject=subject, entry_id=entry_id)
-    return present(found)
+    return await _get_entry(authz, subject, entry_id)
 
 
 @router.get("/entries/{entryId}/verify", summary="Verify an entry's content hash and signature")
@@ -136,16 +139,7 @@ async def update_entry(
     embedder: EmbedderDep,
     enqueuer: EnqueuerDep,
 ) -> EntryRead:
-    found = await entries.update(
-        authz.session,
-        authz=authz,
-        embedder=embedder,
-        enqueuer=enqueuer,
-        subject=subject,
-        entry_id=entry_id,
-        data=body,
-    )
-    return present(found)
+    return await _update_entry(authz, embedder, enqueuer, subject, entry_id, body)
 
 
 @router.delete("/entries/{entryId}", summary="Delete an entry")
@@ -156,20 +150,14 @@ async def delete_entry(
     authz: AuthzDep,
     enqueuer: EnqueuerDep,
 ) -> SuccessResponse:
-    await entries.delete(
-        authz.session, authz=authz, enqueuer=enqueuer, subject=subject, entry_id=entry_id
-    )
-    return SuccessResponse()
+    return await _delete_entry(authz, enqueuer, subject, entry_id)
 
 
 @router.get("/diaries/{diaryId}/entries/{entryId}", summary="Get an entry of this diary")
 async def get_diary_entry(
     diary_id: DiaryId, entry_id: EntryId, subject: OptionalDiaryReader, authz: AuthzDep
 ) -> EntryRead:
-    found = await entries.get(
-        authz.session, authz=authz, subject=subject, entry_id=entry_id, diary_id=diary_id
-    )
-    return present(found)
+    return await _get_entry(authz, subject, entry_id, diary_id=diary_id)
 
 
 @router.patch("/diaries/{diaryId}/entries/{entryId}", summary="Edit an entry of this diary")
@@ -181,6 +169,46 @@ async def update_diary_entry(
     authz: AuthzDep,
     embedder: EmbedderDep,
     enqueuer: EnqueuerDep,
+) -> EntryRead:
+    return await _update_entry(
+        authz, embedder, enqueuer, subject, entry_id, body, diary_id=diary_id
+    )
+
+
+@router.delete("/diaries/{diaryId}/entries/{entryId}", summary="Delete an entry of this diary")
+async def delete_diary_entry(
+    diary_id: DiaryId,
+    entry_id: EntryId,
+    subject: DiaryDeleter,
+    _no_body: Annotated[None, NoBody],
+    authz: AuthzDep,
+    enqueuer: EnqueuerDep,
+) -> SuccessResponse:
+    return await _delete_entry(authz, enqueuer, subject, entry_id, diary_id=diary_id)
+
+
+# --- shared by the canonical /entries/{entryId} and the nested /diaries/{diaryId}/... forms.
+# A ``diary_id`` makes an entry of another diary a 404, as if it did not exist.
+
+
+async def _get_entry(
+    authz: Authz, subject: AuthSubject | None, entry_id: UUID, *, diary_id: UUID | None = None
+) -> EntryRead:
+    found = await entries.get(
+        authz.session, authz=authz, subject=subject, entry_id=entry_id, diary_id=diary_id
+    )
+    return present(found)
+
+
+async def _update_entry(
+    authz: Authz,
+    embedder: Embedder,
+    enqueuer: Enqueuer,
+    subject: AuthSubject,
+    entry_id: UUID,
+    body: EntryUpdate,
+    *,
+    diary_id: UUID | None = None,
 ) -> EntryRead:
     found = await entries.update(
         authz.session,
@@ -195,14 +223,13 @@ async def update_diary_entry(
     return present(found)
 
 
-@router.delete("/diaries/{diaryId}/entries/{entryId}", summary="Delete an entry of this diary")
-async def delete_diary_entry(
-    diary_id: DiaryId,
-    entry_id: EntryId,
-    subject: DiaryDeleter,
-    _no_body: Annotated[None, NoBody],
-    authz: AuthzDep,
-    enqueuer: EnqueuerDep,
+async def _delete_entry(
+    authz: Authz,
+    enqueuer: Enqueuer,
+    subject: AuthSubject,
+    entry_id: UUID,
+    *,
+    diary_id: UUID | None = None,
 ) -> SuccessResponse:
     await entries.delete(
         authz.session,

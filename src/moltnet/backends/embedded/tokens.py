@@ -433,9 +433,9 @@ def _to_access_token_claims(claims: dict[str, Any]) -> AccessTokenClaims:
         issued_at=_timestamp(issued_at) if issued_at is not None else None,
         expires_at=_timestamp(claims["exp"]),
         jti=_optional_str(claims, "jti"),
-        identity_id=_read_identity_id(claims),
-        public_key=_moltnet_claim(claims, CLAIM_PUBLIC_KEY),
-        fingerprint=_moltnet_claim(claims, CLAIM_FINGERPRINT),
+        identity_id=read_identity_id(claims),
+        public_key=moltnet_claim(claims, CLAIM_PUBLIC_KEY),
+        fingerprint=moltnet_claim(claims, CLAIM_FINGERPRINT),
     )
 
 
@@ -451,8 +451,9 @@ def _read_scopes(claims: Mapping[str, Any]) -> frozenset[str]:
     raise InvalidToken("invalid claim")
 
 
-def _read_identity_id(claims: Mapping[str, Any]) -> UUID | None:
-    value = _moltnet_claim(claims, CLAIM_IDENTITY_ID)
+def read_identity_id(claims: Mapping[str, Any]) -> UUID | None:
+    """The ``moltnet:identity_id`` claim (see ``moltnet_claim``) as a UUID."""
+    value = moltnet_claim(claims, CLAIM_IDENTITY_ID)
     if value is None:
         return None
     try:
@@ -461,12 +462,15 @@ def _read_identity_id(claims: Mapping[str, Any]) -> UUID | None:
         raise InvalidToken("invalid claim") from None
 
 
-def _moltnet_claim(claims: Mapping[str, Any], name: str) -> str | None:
-    """A ``moltnet:*`` claim at the top level or, failing that, under ``ext`` (Hydra)."""
+def moltnet_claim(claims: Mapping[str, Any], name: str) -> str | None:
+    """A ``moltnet:*`` claim at the top level or, failing that, under ``ext`` (Hydra).
+
+    Shared by JWT claims and Hydra's introspection answers, which put hook claims alike.
+    """
     value = claims.get(name)
     if value is None:
         extension = claims.get("ext")
-        if isinstance(extension, dict):
+        if isinstance(extension, Mapping):
             value = extension.get(name)
     if value is None:
         return None

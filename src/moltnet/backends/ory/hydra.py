@@ -1,7 +1,7 @@
 """``OAuth2Backend`` over Ory Hydra (admin API 4445, public API 4444).
 
 The models below mirror Hydra's OpenAPI (``OAuth2Client``, ``IntrospectedOAuth2Token``).
-We speak HTTP with httpx ourselves because ory-client's transport is synchronous.
+The HTTP plumbing is ``moltnet.backends.ory.http``.
 
 * Clients: ``POST /admin/clients`` (Hydra generates id and secret), ``GET`` and
   ``DELETE /admin/clients/{id}``, ``GET /admin/clients?owner=`` (the owner is the
@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import Any, Final, Literal
 from urllib.parse import quote, quote_plus, unquote_plus
 from uuid import UUID
@@ -33,6 +32,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from moltnet.backends.embedded.secrets import generate_client_secret
+from moltnet.backends.ory.http import ErrorWording, OryAdapter, OryHttp, ory_client
 from moltnet.backends.protocols import ClientCredentials, OAuth2ClientInfo, TokenEndpointResponse
 from moltnet.errors import NotFound, UpstreamError
 
@@ -41,6 +41,7 @@ GRANT_CLIENT_CREDENTIALS: Final = "client_credentials"
 # Headers of Hydra's token answer that mean something to the client.
 _PASSED_HEADERS: Final = ("www-authenticate", "retry-after", "cache-control", "pragma")
 _NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_WORDING: Final = ErrorWording.named("OAuth2 backend")
 
 
 class HydraClient(BaseModel):
@@ -100,7 +101,7 @@ def _basic_header(client_id: str, client_secret: str) -> str:
     return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
 
-class HydraOAuth2Backend:
+class HydraOAuth2Backend(OryAdapter):
     """Hydra as the OAuth2 backend; open it in the lifespan and ``aclose()`` it there.
 
     ``api_key`` (Ory Network) is sent as a bearer token to the admin API.
@@ -117,25 +118,11 @@ class HydraOAuth2Backend:
         api_key: str | None = None,
         timeout: float = 5.0,
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._admin = httpx.AsyncClient(base_url=admin_url, timeout=timeout, headers=headers)
-        self._public = httpx.AsyncClient(base_url=public_url, timeout=timeout)
+        admin = ory_client(admin_url, timeout=timeout, api_key=api_key)
+        self._public = ory_client(public_url, timeout=timeout)
+        super().__init__(admin, self._public)
+        self._admin = OryHttp(admin, _WORDING)  # the token endpoint maps its own failures
         self._auth_method: AuthMethod = auth_method
-
-    async def aclose(self) -> None:
-        await self._admin.aclose()
-        await self._public.aclose()
-
-    async def __aenter__(self) -> HydraOAuth2Backend:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # --- client registry ---------------------------------------------------------
 
@@ -279,14 +266,7 @@ class HydraOAuth2Backend:
         data: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         # Reported by the route template only: bodies (tokens, secrets) never are.
-        template = "/admin/clients/{id}" if path.startswith("/admin/clients/") else path
-        operation = f"{method} {template}"
-        try:
-            response = await self._admin.request(method, path, params=params, json=json, data=data)
-        except httpx.TimeoutException:
-            raise UpstreamError(f"OAuth2 backend timed out on {operation}") from None
-        except httpx.HTTPError:
-            raise UpstreamError(f"OAuth2 backend unreachable on {operation}") from None
-        if response.status_code not in expected:
-            raise UpstreamError(f"OAuth2 backend rejected {operation} ({response.status_code})")
-        return response
+        route = "/admin/clients/{id}" if path.startswith("/admin/clients/") else path
+        return await self._admin.request(
+            method, path, expected=expected, route=route, params=params, json=json, data=data
+        )

@@ -1,8 +1,8 @@
 """``PermissionBackend`` over Ory Keto's REST API (read API 4466, write API 4467).
 
 The request and response models below mirror Keto's OpenAPI (``Relationship``,
-``SubjectSet``, ``CheckPermissionResult``, ``Relationships``). We talk HTTP with
-httpx ourselves because ory-client's transport is synchronous urllib3.
+``SubjectSet``, ``CheckPermissionResult``, ``Relationships``). The HTTP plumbing is
+``moltnet.backends.ory.http``.
 
 Failures surface as ``UpstreamError`` with a short detail; Keto's response bodies
 never reach the caller or the logs. Transient failures (no connection, 5xx) are
@@ -12,22 +12,16 @@ repeats a request the server already applied is harmless.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from types import TracebackType
+from collections.abc import Sequence
 
-import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-)
 
+from moltnet.backends.ory.http import ErrorWording, OryAdapter, OryHttp, RetryPolicy, ory_client
 from moltnet.backends.protocols import RelationTuple, SubjectSet
 from moltnet.errors import UpstreamError
 
 _PAGE_SIZE = 500
+_WORDING = ErrorWording.named("permission backend")
 
 
 class KetoSubjectSet(BaseModel):
@@ -57,20 +51,6 @@ class KetoRelationshipPage(BaseModel):
     next_page_token: str = ""  # "" on the last page
 
 
-class _ServerError(Exception):
-    """A 5xx answer, raised inside the retry loop so tenacity can retry it."""
-
-    def __init__(self, status_code: int) -> None:
-        super().__init__(status_code)
-        self.status_code = status_code
-
-
-def _is_transient(error: BaseException) -> bool:
-    # A connect failure never reached Keto; a 5xx may be a restart or a database blip.
-    # Read timeouts are not retried: the caller's latency budget is already spent.
-    return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | _ServerError)
-
-
 def _subject_set(subject: SubjectSet) -> KetoSubjectSet:
     return KetoSubjectSet(
         namespace=subject.namespace, object=subject.object, relation=subject.relation
@@ -96,7 +76,7 @@ def _relationship(relation_tuple: RelationTuple) -> KetoRelationship:
     )
 
 
-class KetoPermissionBackend:
+class KetoPermissionBackend(OryAdapter):
     """Keto as the permission backend; open it in the lifespan and ``aclose()`` it there.
 
     ``timeout`` bounds each HTTP request (seconds); ``retries`` is the total number of
@@ -112,25 +92,12 @@ class KetoPermissionBackend:
         retries: int = 3,
         backoff: float = 0.1,
     ) -> None:
-        self._read = httpx.AsyncClient(base_url=read_url, timeout=timeout)
-        self._write = httpx.AsyncClient(base_url=write_url, timeout=timeout)
-        self._attempts = max(1, retries)
-        self._backoff = backoff
-
-    async def aclose(self) -> None:
-        await self._read.aclose()
-        await self._write.aclose()
-
-    async def __aenter__(self) -> KetoPermissionBackend:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+        read, write = ory_client(read_url, timeout=timeout), ory_client(write_url, timeout=timeout)
+        super().__init__(read, write)
+        # Every call here is idempotent, so a retry that repeats an applied request is harmless.
+        retry = RetryPolicy(attempts=max(1, retries), backoff=backoff)
+        self._read = OryHttp(read, _WORDING, retry)
+        self._write = OryHttp(write, _WORDING, retry)
 
     async def check(
         self,
@@ -143,8 +110,8 @@ class KetoPermissionBackend:
         asked = RelationTuple(namespace, object, permission, subject)
         body = _relationship(asked).model_dump(exclude_none=True)
         # Keto answers a denied check on /relation-tuples/check with 403 {"allowed": false}.
-        response = await self._send(
-            self._read, "POST", "/relation-tuples/check", json=body, expected={200, 403}
+        response = await self._read.request(
+            "POST", "/relation-tuples/check", json=body, expected={200, 403}
         )
         try:
             result = KetoCheckResult.model_validate_json(response.content)
@@ -160,8 +127,8 @@ class KetoPermissionBackend:
         # PUT creates the tuple or leaves an identical one in place: idempotent by design.
         for relation_tuple in tuples:
             body = _relationship(relation_tuple).model_dump(exclude_none=True)
-            await self._send(
-                self._write, "PUT", "/admin/relation-tuples", json=body, expected={200, 201}
+            await self._write.request(
+                "PUT", "/admin/relation-tuples", json=body, expected={200, 201}
             )
 
     async def delete(self, tuples: Sequence[RelationTuple]) -> None:
@@ -173,8 +140,8 @@ class KetoPermissionBackend:
                 "relation": relation_tuple.relation,
                 **_subject_query(relation_tuple.subject),
             }
-            await self._send(
-                self._write, "DELETE", "/admin/relation-tuples", params=params, expected={204}
+            await self._write.request(
+                "DELETE", "/admin/relation-tuples", params=params, expected={204}
             )
 
     async def delete_object(
@@ -184,9 +151,7 @@ class KetoPermissionBackend:
     ) -> None:
         # A delete query that leaves relation and subject open removes every match.
         params = {"namespace": namespace, "object": object}
-        await self._send(
-            self._write, "DELETE", "/admin/relation-tuples", params=params, expected={204}
-        )
+        await self._write.request("DELETE", "/admin/relation-tuples", params=params, expected={204})
 
     async def list_objects(self, namespace: str, relation: str, subject: SubjectSet) -> list[str]:
         params = {
@@ -199,8 +164,8 @@ class KetoPermissionBackend:
         page_token = ""
         while True:
             query = {**params, "page_token": page_token} if page_token else params
-            response = await self._send(
-                self._read, "GET", "/relation-tuples", params=query, expected={200}
+            response = await self._read.request(
+                "GET", "/relation-tuples", params=query, expected={200}
             )
             try:
                 page = KetoRelationshipPage.model_validate_json(response.content)
@@ -212,41 +177,5 @@ class KetoPermissionBackend:
             page_token = page.next_page_token
 
     async def ping(self) -> None:
-        await self._send(self._read, "GET", "/health/ready", expected={200})
-        await self._send(self._write, "GET", "/health/ready", expected={200})
-
-    async def _send(
-        self,
-        client: httpx.AsyncClient,
-        method: str,
-        path: str,
-        *,
-        expected: set[int],
-        params: dict[str, str] | None = None,
-        json: Mapping[str, object] | None = None,
-    ) -> httpx.Response:
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(_is_transient),
-            stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential(multiplier=self._backoff, max=2.0),
-            reraise=True,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    response = await client.request(method, path, params=params, json=json)
-                    if response.status_code >= 500:
-                        raise _ServerError(response.status_code)
-        except _ServerError as error:
-            raise UpstreamError(
-                f"permission backend failed ({error.status_code}) on {method} {path}"
-            ) from None
-        except httpx.TimeoutException:
-            raise UpstreamError(f"permission backend timed out on {method} {path}") from None
-        except httpx.HTTPError:
-            raise UpstreamError(f"permission backend unreachable on {method} {path}") from None
-        if response.status_code not in expected:
-            raise UpstreamError(
-                f"permission backend rejected {method} {path} ({response.status_code})"
-            )
-        return response
+        await self._read.request("GET", "/health/ready", expected={200})
+        await self._write.request("GET", "/health/ready", expected={200})
