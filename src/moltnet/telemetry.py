@@ -59,6 +59,26 @@ def _redact(_: object, __: str, event: structlog.types.EventDict) -> structlog.t
     return event
 
 
+class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]  # stdlib generic
+    """Writes to whatever ``sys.stderr`` is when a record is emitted.
+
+    A plain StreamHandler keeps the stream it was given; when that stream is replaced
+    and closed (test runners capturing output, a CLI runner, interpreter shutdown
+    running atexit hooks), later records fail with "Logging error" tracebacks.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass  # always the current sys.stderr
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -84,7 +104,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = CurrentStderrHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -43,7 +43,7 @@ TOOL_NAMES = {
 async def mcp_app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Any]:
     await truncate_everything(engine)
     app = create_app(settings, launch_workflows=True)
-    async with LifespanManager(app, startup_timeout=120) as manager:
+    async with LifespanManager(app, startup_timeout=120, shutdown_timeout=30) as manager:
         yield manager.app
 
 

@@ -504,7 +504,7 @@ async def ory_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     )
     app = create_app(ory_settings, launch_workflows=False)
     async with (
-        LifespanManager(app, startup_timeout=120) as manager,
+        LifespanManager(app, startup_timeout=120, shutdown_timeout=30) as manager,
         http_client(manager.app) as client,
     ):
         yield client

@@ -282,7 +282,7 @@ async def test_registration_whose_workflow_does_not_finish_in_time_is_503(
     app.dependency_overrides[get_sessionmaker] = lambda: committed
     try:
         async with (
-            LifespanManager(app, startup_timeout=120) as manager,
+            LifespanManager(app, startup_timeout=120, shutdown_timeout=30) as manager,
             http_client(manager.app) as client,
         ):
             code = await voucher_of(client, sponsor)
