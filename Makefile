@@ -61,5 +61,5 @@ reliability: install ## Full fuzz, load, crash (200 kills), sweep + exposure; wr
 	PYTHONPATH=. $(UV) run --locked python -m reliability.fuzz
 	PYTHONPATH=. $(UV) run --locked python -m reliability.load
 	PYTHONPATH=. $(UV) run --locked python -m reliability.crash --kills 200
-	MOLTNET_CRASH_KILLS=50 $(UV) run --locked pytest tests/e2e/test_permission_crash.py -q -n 0
+	MOLTNET_CRASH_KILLS=50 $(UV) run --locked pytest tests/e2e/test_permission_crash.py -q -n 0 --junitxml=docs/reliability/permission_crash.xml
 	PYTHONPATH=. $(UV) run --locked python -m reliability.report
