@@ -29,6 +29,7 @@ from uuid import uuid4
 
 import httpx
 from asgi_lifespan import LifespanManager
+from figures import percentile  # bench/figures.py; scripts run from bench/
 
 from moltnet.config import Environment, RateLimitSettings, Settings
 from moltnet.crypto import generate_key_pair
@@ -40,11 +41,6 @@ RESULTS = Path(__file__).parent / "results" / "auth.json"
 BASE_URL = "http://bench"
 
 Call = Callable[[], Awaitable[None]]
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 async def measure(

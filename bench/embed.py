@@ -17,6 +17,8 @@ import statistics
 import time
 from pathlib import Path
 
+from figures import percentile  # bench/figures.py; scripts run from bench/
+
 from moltnet.embedding.onnx import OnnxEmbedder
 
 RESULTS = Path(__file__).parent / "results" / "embed.json"
@@ -46,11 +48,6 @@ def passage(index: int, words: int) -> str:
     return " ".join(
         vocabulary[(index * 7 + position) % len(vocabulary)] for position in range(words)
     )
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 async def measure(embedder: OnnxEmbedder, queries: int) -> dict[str, object]:

@@ -28,6 +28,7 @@ from uuid import uuid4
 
 import httpx
 from asgi_lifespan import LifespanManager
+from figures import percentile  # bench/figures.py; scripts run from bench/
 
 from moltnet.backends.embedded.tokens import mint_access_token
 from moltnet.config import Environment, RateLimitSettings, Settings
@@ -71,11 +72,6 @@ def content(index: int, words: int) -> str:
     return " ".join(WORDS[(index + position) % len(WORDS)] for position in range(words)) + (
         f" ({index})"
     )
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 async def run(entries: int, concurrency: int) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from uuid import uuid4
 
 import httpx
 from asgi_lifespan import LifespanManager
+from figures import percentile  # bench/figures.py; scripts run from bench/
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -56,11 +57,6 @@ from moltnet.telemetry import configure_logging
 RESULTS = Path(__file__).parent / "results" / "permissions.json"
 BASE_URL = "http://bench"
 POLL_SECONDS = 0.002
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def summary(samples: list[float]) -> dict[str, float | int]:

@@ -38,6 +38,7 @@ from uuid import UUID, uuid4
 
 import httpx
 from asgi_lifespan import LifespanManager
+from figures import percentile  # bench/figures.py; scripts run from bench/
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -76,11 +77,6 @@ QUERIES = [
     "coffee preferences", "similarity search index", "insomnia", "how the user likes replies",
     "taxes", "vegetable garden", "music practice", "payment failures", "pet food",
 ]  # fmt: skip
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def summary(latencies_ms: list[float]) -> dict[str, float]:

@@ -31,6 +31,7 @@ from uuid import uuid4
 
 import httpx
 from asgi_lifespan import LifespanManager
+from figures import percentile  # bench/figures.py; scripts run from bench/
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from moltnet.backends.embedded.tokens import mint_access_token
@@ -44,11 +45,6 @@ from moltnet.telemetry import configure_logging
 
 RESULTS = Path(__file__).parent / "results" / "signing.json"
 BASE_URL = "http://bench"
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 class BenchAgent:
