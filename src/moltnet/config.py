@@ -183,6 +183,11 @@ class Settings(BaseSettings):
         return self.oauth2.issuer or self.public_base_url.rstrip("/")
 
     @property
+    def token_audience(self) -> str:
+        """``aud`` of the embedded issuer's tokens: the configured audience, else the issuer."""
+        return self.oauth2.audience or self.issuer
+
+    @property
     def uses_ory(self) -> bool:
         return BackendKind.ory in (
             self.identity.backend,

@@ -185,7 +185,7 @@ async def open_oauth2_backend(
         sessionmaker,
         signing_keys=signing_keys,
         issuer=settings.issuer,
-        audience=settings.oauth2.audience or settings.issuer,
+        audience=settings.token_audience,
         verify_audience=settings.oauth2.audience,
         access_token_ttl_seconds=settings.oauth2.access_token_ttl_seconds,
     )
