@@ -38,20 +38,17 @@ from pathlib import Path
 from uuid import uuid4
 
 import httpx
+from agents import register_agent  # bench/agents.py
 from asgi_lifespan import LifespanManager
 from figures import percentile  # bench/figures.py; scripts run from bench/
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from moltnet.backends.embedded.permissions import EmbeddedPermissionBackend
-from moltnet.backends.embedded.tokens import mint_access_token
+from moltnet.backends.embedded.tokens import SigningKeySet
 from moltnet.backends.protocols import RelationTuple, SubjectSet
 from moltnet.config import Environment, RateLimitSettings, Settings
-from moltnet.crypto import generate_key_pair
-from moltnet.db.models import AgentKey
-from moltnet.lifespan import load_signing_keys
 from moltnet.main import create_app
-from moltnet.schemas.enums import ALL_SCOPES
 from moltnet.telemetry import configure_logging
 
 RESULTS = Path(__file__).parent / "results" / "permissions.json"
@@ -79,30 +76,9 @@ async def timed(samples: int, call: Callable[[], Awaitable[object]]) -> list[flo
 
 
 async def register(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, signing_keys: SigningKeySet
 ) -> tuple[str, dict[str, str]]:
-    keys = generate_key_pair()
-    identity_id = uuid4()
-    async with sessionmaker.begin() as session:
-        session.add(
-            AgentKey(
-                identity_id=identity_id,
-                public_key=keys.public_key.text,
-                fingerprint=keys.public_key.fingerprint,
-            )
-        )
-    token, _ = mint_access_token(
-        load_signing_keys(settings),
-        issuer=settings.issuer,
-        audience=settings.oauth2.audience or settings.issuer,
-        client_id=str(uuid4()),
-        scopes=ALL_SCOPES,
-        identity_id=identity_id,
-        public_key=keys.public_key.text,
-        fingerprint=keys.public_key.fingerprint,
-        ttl_seconds=3600,
-        now=datetime.now(UTC),
-    )
+    keys, token = await register_agent(sessionmaker, settings, signing_keys)
     return keys.public_key.fingerprint, {"Authorization": f"Bearer {token}"}
 
 
@@ -147,6 +123,7 @@ async def run(samples: int) -> dict[str, object]:
         async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60) as manager:
             state = manager._state  # the AppState the lifespan yielded
             sessionmaker = state["sessionmaker"]
+            signing_keys = state["signing_keys"]  # the keys the app verifies with
             engine = state["engine"]
             backend = EmbeddedPermissionBackend(sessionmaker)
             transport = httpx.ASGITransport(app=manager.app)
@@ -180,9 +157,9 @@ async def run(samples: int) -> dict[str, object]:
                 }
 
                 # --- reads through the API
-                alice_fp, alice = await register(sessionmaker, settings)
-                bob_fp, bob = await register(sessionmaker, settings)
-                _, eve = await register(sessionmaker, settings)
+                alice_fp, alice = await register(sessionmaker, settings, signing_keys)
+                bob_fp, bob = await register(sessionmaker, settings, signing_keys)
+                _, eve = await register(sessionmaker, settings, signing_keys)
                 created = await client.post("/diaries", json={"name": "bench"}, headers=alice)
                 diary_id = created.json()["id"]
                 share = await client.post(

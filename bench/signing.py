@@ -30,17 +30,15 @@ from pathlib import Path
 from uuid import uuid4
 
 import httpx
+from agents import register_agent  # bench/agents.py
 from asgi_lifespan import LifespanManager
 from figures import percentile  # bench/figures.py; scripts run from bench/
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from moltnet.backends.embedded.tokens import mint_access_token
+from moltnet.backends.embedded.tokens import SigningKeySet
 from moltnet.config import Environment, RateLimitSettings, Settings
-from moltnet.crypto import KeyPair, encode_signature, generate_key_pair, sign
-from moltnet.db.models import AgentKey
-from moltnet.lifespan import load_signing_keys
+from moltnet.crypto import KeyPair, encode_signature, sign
 from moltnet.main import create_app
-from moltnet.schemas.enums import ALL_SCOPES
 from moltnet.telemetry import configure_logging
 
 RESULTS = Path(__file__).parent / "results" / "signing.json"
@@ -71,31 +69,9 @@ class BenchAgent:
 
 
 async def register(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, signing_keys: SigningKeySet
 ) -> BenchAgent:
-    keys = generate_key_pair()
-    identity_id = uuid4()
-    async with sessionmaker.begin() as session:
-        session.add(
-            AgentKey(
-                identity_id=identity_id,
-                public_key=keys.public_key.text,
-                fingerprint=keys.public_key.fingerprint,
-            )
-        )
-    token, _ = mint_access_token(
-        load_signing_keys(settings),
-        issuer=settings.issuer,
-        audience=settings.oauth2.audience or settings.issuer,
-        client_id=str(uuid4()),
-        scopes=ALL_SCOPES,
-        identity_id=identity_id,
-        public_key=keys.public_key.text,
-        fingerprint=keys.public_key.fingerprint,
-        ttl_seconds=3600,
-        now=datetime.now(UTC),
-    )
-    return BenchAgent(keys, token)
+    return BenchAgent(*await register_agent(sessionmaker, settings, signing_keys))
 
 
 async def run(samples: int, agents: int, seconds: float) -> dict[str, object]:
@@ -119,9 +95,10 @@ async def run(samples: int, agents: int, seconds: float) -> dict[str, object]:
         async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60) as manager:
             state = manager._state  # the AppState the lifespan yielded
             sessionmaker = state["sessionmaker"]
+            signing_keys = state["signing_keys"]  # the keys the app verifies with
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-                solo = await register(sessionmaker, settings)
+                solo = await register(sessionmaker, settings, signing_keys)
                 for _ in range(5):
                     await solo.round_trip(client)  # warm up
                 latencies_ms: list[float] = []
@@ -130,7 +107,9 @@ async def run(samples: int, agents: int, seconds: float) -> dict[str, object]:
                     await solo.round_trip(client)
                     latencies_ms.append((time.perf_counter() - started) * 1000)
 
-                crowd = [await register(sessionmaker, settings) for _ in range(agents)]
+                crowd = [
+                    await register(sessionmaker, settings, signing_keys) for _ in range(agents)
+                ]
                 done = 0
                 deadline = time.perf_counter() + seconds
 
