@@ -106,7 +106,7 @@ def mount_api(app: FastAPI, settings: Settings) -> None:
         install_cors(app, settings.cors_origins)
     if settings.trusted_hosts:
         app.add_middleware(TrustedHostsMiddleware, allowed_hosts=settings.trusted_hosts)
-    app.add_middleware(ResponseHeadersMiddleware, hsts=True)
+    app.add_middleware(ResponseHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
 
 

@@ -200,9 +200,8 @@ def _string_problem(text: str) -> str | None:
 class ResponseHeadersMiddleware:
     """Security headers on every response; ``Cache-Control: no-store`` unless a route set one."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool = True) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -216,10 +215,9 @@ class ResponseHeadersMiddleware:
                 headers.setdefault("x-content-type-options", "nosniff")
                 headers.setdefault("x-frame-options", "DENY")
                 headers.setdefault("referrer-policy", "no-referrer")
-                if self.hsts:
-                    headers.setdefault(
-                        "strict-transport-security", "max-age=63072000; includeSubDomains"
-                    )
+                headers.setdefault(
+                    "strict-transport-security", "max-age=63072000; includeSubDomains"
+                )
                 if path.startswith("/docs") or path.startswith("/redoc"):
                     # Swagger UI loads its assets from a CDN.
                     headers.setdefault(
