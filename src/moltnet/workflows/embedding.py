@@ -21,7 +21,7 @@ from moltnet.workflows.enqueue import WorkflowName
 EMBEDDER_ROLE = "embedder"
 
 
-@DBOS.step(retries_allowed=True, interval_seconds=2.0, max_attempts=10, backoff_rate=2.0)
+@context.app_step(retries_allowed=True, interval_seconds=2.0, max_attempts=10, backoff_rate=2.0)
 async def fill_vector(entry_id: str) -> bool:
     deps = context.current()
     embedder: Embedder = deps.extras[EMBEDDER_ROLE]

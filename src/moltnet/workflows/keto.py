@@ -27,32 +27,32 @@ def _tuple_sync() -> TupleSync:
     return TupleSync(deps.sessionmaker, deps.extras["permissions"])
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type] # DBOS types each keyword separately
+@context.app_step(**_RETRY)
 async def sync_owner(diary_id: str, owner_id: str) -> None:
     await _tuple_sync().sync_owner(UUID(diary_id), UUID(owner_id))
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type] # DBOS types each keyword separately
+@context.app_step(**_RETRY)
 async def sync_share(diary_id: str, agent_id: str) -> None:
     await _tuple_sync().sync_share(UUID(diary_id), UUID(agent_id))
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type] # DBOS types each keyword separately
+@context.app_step(**_RETRY)
 async def sync_entry_parent(entry_id: str, diary_id: str) -> None:
     await _tuple_sync().sync_entry_parent(UUID(entry_id), UUID(diary_id))
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type] # DBOS types each keyword separately
+@context.app_step(**_RETRY)
 async def delete_diary_tuples(diary_id: str) -> None:
     await _tuple_sync().remove_diary(UUID(diary_id))
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type] # DBOS types each keyword separately
+@context.app_step(**_RETRY)
 async def delete_entry_tuples(entry_id: str) -> None:
     await _tuple_sync().remove_entry(UUID(entry_id))
 
 
-@DBOS.step(**_RETRY)  # type: ignore[arg-type] # DBOS types each keyword separately
+@context.app_step(**_RETRY)
 async def write_agent_self(identity_id: str) -> None:
     await _tuple_sync().register_agent(UUID(identity_id))
 

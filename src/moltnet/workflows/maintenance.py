@@ -27,7 +27,7 @@ SCHEDULE_NAME: Final = "maintenance.purge-expired"
 SCHEDULE_CRON: Final = "0 17 3 * * *"  # daily at 03:17:00 UTC (six fields: seconds first)
 
 
-@DBOS.step(name="maintenance.delete_expired")
+@context.app_step(name="maintenance.delete_expired")
 async def delete_expired() -> dict[str, int]:
     deps = context.current()
     async with deps.sessionmaker.begin() as session:

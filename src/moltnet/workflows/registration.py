@@ -55,7 +55,7 @@ def _oauth2() -> OAuth2Backend:
     return backend
 
 
-@DBOS.step(name="registration.check")
+@context.app_step(name="registration.check")
 async def check(public_key: str, voucher_code: str) -> str | None:
     deps = context.current()
     try:
@@ -68,7 +68,7 @@ async def check(public_key: str, voucher_code: str) -> str | None:
     return None
 
 
-@DBOS.step(name="registration.create_identity")
+@context.app_step(name="registration.create_identity")
 async def create_identity(public_key: str, voucher_code: str) -> str:
     _fail_if_asked("create_identity")
     identity_id = await _identity().create_identity(
@@ -77,7 +77,7 @@ async def create_identity(public_key: str, voucher_code: str) -> str:
     return str(identity_id)
 
 
-@DBOS.step(name="registration.persist_agent")
+@context.app_step(name="registration.persist_agent")
 async def persist_agent(identity_id: str, public_key: str, voucher_code: str) -> str | None:
     deps = context.current()
     delay = float(deps.extras.get("registration_step_delay") or 0.0)
@@ -98,7 +98,7 @@ async def persist_agent(identity_id: str, public_key: str, voucher_code: str) ->
     return None
 
 
-@DBOS.step(name="registration.create_client")
+@context.app_step(name="registration.create_client")
 async def create_client(identity_id: str, public_key: str, fingerprint: str) -> str:
     oauth2 = _oauth2()
     existing = await oauth2.find_client_for_identity(UUID(identity_id))
@@ -118,7 +118,7 @@ async def create_client(identity_id: str, public_key: str, fingerprint: str) -> 
 
 # Compensation must happen even across a short backend outage: every part is idempotent,
 # so it is retried (0.5 s, 1 s, 2 s, ... about a minute in all).
-@DBOS.step(
+@context.app_step(
     name="registration.compensate",
     retries_allowed=True,
     interval_seconds=0.5,

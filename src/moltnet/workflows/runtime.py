@@ -6,7 +6,9 @@ their modules are imported (``workflows/registry.py`` imports them all).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from dbos import DBOS, DBOSClient, DBOSConfig
 
@@ -79,3 +81,12 @@ def client_only(system_url: str) -> DBOSClient:
 
 def shutdown(*, workflow_completion_timeout_seconds: int = 5) -> None:
     DBOS.destroy(workflow_completion_timeout_sec=workflow_completion_timeout_seconds)
+    # DBOS's async API made its thread pool this loop's default executor, and destroy()
+    # shut that pool down: give the loop a working one back, or every later
+    # asyncio.to_thread on it (getaddrinfo included) fails with "cannot schedule new
+    # futures after shutdown".
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # destroyed from synchronous code: no loop was configured
+        return
+    loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="asyncio"))

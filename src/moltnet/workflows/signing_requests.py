@@ -18,14 +18,14 @@ from moltnet.workflows import context
 from moltnet.workflows.enqueue import WorkflowName
 
 
-@DBOS.step()
+@context.app_step()
 async def load_envelope(request_id: str) -> dict[str, Any] | None:
     # A step, so the remaining wait is computed once and replayed identically on recovery.
     async with context.current().sessionmaker.begin() as session:
         return await signing_requests.envelope(session, request_id=UUID(request_id))
 
 
-@DBOS.step()
+@context.app_step()
 async def finalize_request(request_id: str) -> dict[str, Any]:
     async with context.current().sessionmaker.begin() as session:
         return await signing_requests.finalize(session, request_id=UUID(request_id))
