@@ -301,7 +301,7 @@ async def open_resources(
                 queue_polling_seconds=settings.dbos.queue_polling_seconds,
                 enable_otlp=settings.otel.enabled,
             )
-            stack.callback(runtime.shutdown)
+            stack.push_async_callback(runtime.shutdown)
             await maintenance.apply_schedule()
 
         async def database_ready() -> None:

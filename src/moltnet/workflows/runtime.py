@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
+import anyio.to_thread
 from dbos import DBOS, DBOSClient, DBOSConfig
 
 from moltnet.workflows.enqueue import Queue
@@ -79,14 +81,20 @@ def client_only(system_url: str) -> DBOSClient:
     return DBOSClient(system_database_url=system_url, dbos_system_schema=DBOS_SCHEMA)
 
 
-def shutdown(*, workflow_completion_timeout_seconds: int = 5) -> None:
-    DBOS.destroy(workflow_completion_timeout_sec=workflow_completion_timeout_seconds)
+async def shutdown(*, workflow_completion_timeout_seconds: int = 5) -> None:
+    """Stop DBOS, giving active workflows up to the timeout to finish.
+
+    ``DBOS.destroy`` sleeps while it waits for them, and async workflows run on this
+    loop: called here it would freeze them for the whole grace period. So it runs in a
+    worker thread while the loop goes on.
+    """
+    await anyio.to_thread.run_sync(
+        partial(DBOS.destroy, workflow_completion_timeout_sec=workflow_completion_timeout_seconds)
+    )
     # DBOS's async API made its thread pool this loop's default executor, and destroy()
     # shut that pool down: give the loop a working one back, or every later
     # asyncio.to_thread on it (getaddrinfo included) fails with "cannot schedule new
     # futures after shutdown".
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # destroyed from synchronous code: no loop was configured
-        return
-    loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="asyncio"))
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(thread_name_prefix="asyncio")
+    )
