@@ -31,7 +31,7 @@ CHECKS = (
     "negative_data_rejection",
     "ignored_auth",
     "use_after_free",
-    "ensure_resource_availability",
+    "resource_availability",
     "problem_documents",
     "status_in_contract",
     "no_secret_members",

@@ -9,6 +9,11 @@
   FastAPI's 422.
 * ``no_secret_members``: no JSON member named like a vector, secret, hash or password,
   except the documented ones.
+* ``resource_availability``: Schemathesis's ``ensure_resource_availability`` (a resource
+  just created must not be a 404), except on operations whose 404 can be about an agent
+  named in the body: ``POST /diaries/{diaryId}/share`` answers 404 for an unknown invitee
+  (API.md §3.6), and the check looks at path parameters only. The stateful phase ignores
+  per-operation check settings, so the exception lives here.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import re
 from typing import Any
 
 import schemathesis
+from schemathesis.specs.openapi.checks import ensure_resource_availability
 
 SLUG = re.compile(r"^/problems/[a-z]+(-[a-z]+)*$")
 GENERIC_STATUSES = {400, 401, 403, 404, 405, 409, 413, 415, 429, 503}
@@ -26,6 +32,7 @@ FORBIDDEN = re.compile(
     r"(?i)(embedding|secret|password|passwd|private_?key|salt|search_?vector|workflow)"
 )
 ALLOWED_MEMBERS = {"clientSecret", "embeddingModel"}
+BODY_NAMES_A_RESOURCE = {"POST /diaries/{diaryId}/share"}
 LEAK_MARKERS = ("Traceback (most recent call last)", "sqlalchemy.", "asyncpg.", "psycopg.")
 
 
@@ -101,3 +108,11 @@ def no_secret_members(ctx: Any, response: Any, case: Any) -> None:
         }
     )
     assert not leaked, f"response exposes {leaked}"
+
+
+@schemathesis.check
+def resource_availability(ctx: Any, response: Any, case: Any) -> bool | None:
+    if case.operation.label in BODY_NAMES_A_RESOURCE:
+        return None
+    result: bool | None = ensure_resource_availability(ctx, response, case)
+    return result
