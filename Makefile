@@ -57,9 +57,13 @@ bench: install ## Run the benchmarks; figures go to bench/results/*.json
 
 .PHONY: reliability
 reliability: install ## Full fuzz, load, crash (200 kills), sweep + exposure; writes docs/RELIABILITY.md
-	$(UV) run --locked pytest tests/reliability/test_authorization_sweep.py tests/reliability/test_response_exposure.py -q
-	PYTHONPATH=. $(UV) run --locked python -m reliability.fuzz
-	PYTHONPATH=. $(UV) run --locked python -m reliability.load
-	PYTHONPATH=. $(UV) run --locked python -m reliability.crash --kills 200
-	MOLTNET_CRASH_KILLS=50 $(UV) run --locked pytest tests/e2e/test_permission_crash.py -q -n 0 --junitxml=docs/reliability/permission_crash.xml
-	PYTHONPATH=. $(UV) run --locked python -m reliability.report
+	@# Every part runs and the report is written even when one finds a problem; the target
+	@# then fails, naming the parts that did.
+	@failed=""; \
+	$(UV) run --locked pytest tests/reliability/test_authorization_sweep.py tests/reliability/test_response_exposure.py -q || failed="$$failed sweep"; \
+	PYTHONPATH=. $(UV) run --locked python -m reliability.fuzz || failed="$$failed fuzz"; \
+	PYTHONPATH=. $(UV) run --locked python -m reliability.load || failed="$$failed load"; \
+	PYTHONPATH=. $(UV) run --locked python -m reliability.crash --kills 200 || failed="$$failed crash"; \
+	MOLTNET_CRASH_KILLS=50 $(UV) run --locked pytest tests/e2e/test_permission_crash.py -q -n 0 --junitxml=docs/reliability/permission_crash.xml || failed="$$failed permission-crash"; \
+	PYTHONPATH=. $(UV) run --locked python -m reliability.report || failed="$$failed report"; \
+	if [ -n "$$failed" ]; then echo "reliability: failed:$$failed (see docs/RELIABILITY.md)"; exit 1; fi
