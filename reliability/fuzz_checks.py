@@ -10,10 +10,12 @@
 * ``no_secret_members``: no JSON member named like a vector, secret, hash or password,
   except the documented ones.
 * ``resource_availability``: Schemathesis's ``ensure_resource_availability`` (a resource
-  just created must not be a 404), except on operations whose 404 can be about an agent
-  named in the body: ``POST /diaries/{diaryId}/share`` answers 404 for an unknown invitee
-  (API.md §3.6), and the check looks at path parameters only. The stateful phase ignores
-  per-operation check settings, so the exception lives here.
+  just created must not be a 404), except on operations whose 404 can be about something
+  the body names, which that check (reading path parameters only) takes for the resource
+  just created: ``POST /diaries/{diaryId}/share`` answers 404 for an unknown invitee
+  (API.md §3.6), ``POST /diaries/{diaryId}/entries`` for an unknown ``signingRequestId``
+  (§3.7). The stateful phase ignores per-operation check settings, so the exception
+  lives here.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ FORBIDDEN = re.compile(
     r"(?i)(embedding|secret|password|passwd|private_?key|salt|search_?vector|workflow)"
 )
 ALLOWED_MEMBERS = {"clientSecret", "embeddingModel"}
-BODY_NAMES_A_RESOURCE = {"POST /diaries/{diaryId}/share"}
+BODY_NAMES_A_RESOURCE = {"POST /diaries/{diaryId}/share", "POST /diaries/{diaryId}/entries"}
 LEAK_MARKERS = ("Traceback (most recent call last)", "sqlalchemy.", "asyncpg.", "psycopg.")
 
 

@@ -33,8 +33,8 @@ def fuzz_section(fuzz: dict[str, Any] | None) -> list[str]:
         " checks: not_a_server_error, response_schema_conformance, content_type_conformance,"
         " negative_data_rejection, ignored_auth, use_after_free,"
         " and MoltNet's problem_documents, status_in_contract, no_secret_members,"
-        " resource_availability (ensure_resource_availability except a 404 about an agent"
-        " named in the body)"
+        " resource_availability (ensure_resource_availability except a 404 about something"
+        " the body names)"
         " (reliability/fuzz_checks.py)",
     ]
     for failure in fuzz.get("failures", [])[:20]:
