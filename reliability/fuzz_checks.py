@@ -116,5 +116,4 @@ def no_secret_members(ctx: Any, response: Any, case: Any) -> None:
 def resource_availability(ctx: Any, response: Any, case: Any) -> bool | None:
     if case.operation.label in BODY_NAMES_A_RESOURCE:
         return None
-    result: bool | None = ensure_resource_availability(ctx, response, case)
-    return result
+    return ensure_resource_availability(ctx, response, case)
